@@ -15,6 +15,8 @@ app.autodiscover_tasks()
 
 logger = logging.getLogger("portal.task")
 
+HEARTBEAT_CACHE_KEY = "portal:worker-heartbeat"
+
 _started = {}
 
 
@@ -52,3 +54,12 @@ def finish_task_log(task_id, task, args, kwargs, retval, state, **extra):
         extra={"task": task.name, "state": state, "duration_ms": round(elapsed_ms, 1)},
     )
     current_request_id.set("-")
+
+
+@app.task(name="portal.heartbeat")
+def heartbeat():
+    """Record in the cache that a worker ran a task, so a smoke test can see the worker work."""
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    cache.set(HEARTBEAT_CACHE_KEY, timezone.now().isoformat(), timeout=None)

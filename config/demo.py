@@ -25,7 +25,20 @@ def secret_key(folder: Path) -> str:
     return _read_or_create(folder / "secret-key.txt", lambda: secrets.token_urlsafe(50))
 
 
+def oauth_client_secret(folder: Path) -> str:
+    return _read_or_create(folder / "oauth-client-secret.txt", lambda: secrets.token_urlsafe(32))
+
+
 def master_keyset(folder: Path) -> str:
     from connector.vault.keysets import generate_master_keyset_json
 
     return _read_or_create(folder / "vault-master-keyset.json", generate_master_keyset_json)
+
+
+def broker_folder(folder: Path) -> Path:
+    """Create and return the folder that kombu's filesystem transport uses as its queue."""
+    queue = folder / "broker" / "queue"
+    queue.mkdir(parents=True, exist_ok=True)
+    (folder / "broker" / "processed").mkdir(parents=True, exist_ok=True)
+    (folder / "broker" / "control").mkdir(parents=True, exist_ok=True)
+    return queue

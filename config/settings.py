@@ -91,7 +91,6 @@ if not IS_PRODUCTION:
 MIDDLEWARE = [
     "config.request_log.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -100,6 +99,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
+
+# In production WhiteNoise serves the collected static files; the demo's runserver and the
+# tests' live server serve them from the apps' folders.
+if IS_PRODUCTION:
+    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -182,6 +186,20 @@ ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("REAUTHENTICATION_TIMEOUT_SECONDS", 1
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Connector portal")
 
+# The adapter answers failed logins beyond allauth's limit (5 per address per 5 minutes, 10 per
+# IP address per minute) with HTTP 429; allauth counts them in the cache configured above.
+ACCOUNT_ADAPTER = "tenants.adapter.AccountAdapter"
+# Refuses turning off two-factor authentication while the user owns a tenant that needs it.
+MFA_ADAPTER = "tenants.mfa.MFAAdapter"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Connector portal] "
+
+# Days an emailed invitation to a tenant stays valid.
+INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 7)
+
+# allauth's pages are overridden from portal/templates/allauth/. The portal app is listed after
+# allauth in INSTALLED_APPS, so its template folder is searched first through DIRS.
+TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], BASE_DIR / "portal" / "templates"]
+
 # --- Email ------------------------------------------------------------------------------------
 
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portal@localhost")
@@ -217,10 +235,16 @@ KEAP_API_BASE_URL = env_str(
     "KEAP_API_BASE_URL",
     f"{_sandbox_root}/crm/rest" if IS_DEMO else "https://api.infusionsoft.com/crm/rest",
 )
+# OAuth is switched off when either is empty; PAT and SAK connections work without them.
 KEAP_CLIENT_ID = env_str("KEAP_CLIENT_ID")
 KEAP_CLIENT_SECRET = env_secret("KEAP_CLIENT_SECRET")
+if IS_DEMO:
+    # The demo's sandbox registers an OAuth client with these values.
+    KEAP_CLIENT_ID = KEAP_CLIENT_ID or "portal-demo-client"
+    KEAP_CLIENT_SECRET = KEAP_CLIENT_SECRET or demo.oauth_client_secret(DEMO_DIR)
 
-# Seconds; Keap's gateway gives up on its backends after about 30 s, so waiting longer is waste.
+# Seconds. Keap documents no server-side timeout, so the read timeout is a judgement: long
+# enough for a slow list call, short enough that a stuck call frees its worker.
 KEAP_CONNECT_TIMEOUT = env_int("KEAP_CONNECT_TIMEOUT_SECONDS", 5)
 KEAP_READ_TIMEOUT = env_int("KEAP_READ_TIMEOUT_SECONDS", 30)
 
@@ -237,10 +261,14 @@ CELERY_MAX_COUNTDOWN = 15 * 60
 
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_MAX_COUNTDOWN + 15 * 60}
 if CELERY_BROKER_URL == "filesystem://":
+    from config import demo
+
+    _queue_folder = str(demo.broker_folder(DEMO_DIR))
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(DEMO_DIR / "broker" / "queue"),
-        "data_folder_out": str(DEMO_DIR / "broker" / "queue"),
+        "data_folder_in": _queue_folder,
+        "data_folder_out": _queue_folder,
         "processed_folder": str(DEMO_DIR / "broker" / "processed"),
+        "control_folder": str(DEMO_DIR / "broker" / "control"),
         "store_processed": False,
     }
 CELERY_TASK_ACKS_LATE = True
@@ -327,10 +355,13 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Django's default configuration gives "django" and "django.server" handlers of their own,
+    # which would bypass the secret filter. These entries clear them and send records to root.
     "loggers": {
+        "django": {"propagate": True},
         # Django's own request logger repeats each 4xx/5xx line that ours already writes.
-        "django.request": {"level": "ERROR"},
-        "django.server": {"level": "WARNING"},
+        "django.request": {"level": "ERROR", "propagate": True},
+        "django.server": {"level": "WARNING", "propagate": True},
         "celery": {"level": env_str("CELERY_LOG_LEVEL", LOG_LEVEL)},
     },
 }
