@@ -76,3 +76,16 @@ def require(values):
             "(PORTAL_MODE=production, the default) needs them set; see the configuration "
             "table in README.md. For a local trial run `make demo` instead."
         )
+
+
+def env_mapping(name):
+    """Read NAME as comma-separated `key=value` pairs into a dict of strings."""
+    mapping = {}
+    for item in env_list(name):
+        key, separator, value = item.partition("=")
+        if not separator or not key.strip():
+            raise ImproperlyConfigured(
+                f"Invalid item {item!r} in {name}: use comma-separated name=value pairs."
+            )
+        mapping[key.strip()] = value.strip()
+    return mapping
