@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 
-def _read_or_create(path: Path, make) -> str:
+def read_or_create(path: Path, make) -> str:
     if path.exists():
         return path.read_text().strip()
 
@@ -22,17 +22,17 @@ def _read_or_create(path: Path, make) -> str:
 
 
 def secret_key(folder: Path) -> str:
-    return _read_or_create(folder / "secret-key.txt", lambda: secrets.token_urlsafe(50))
+    return read_or_create(folder / "secret-key.txt", lambda: secrets.token_urlsafe(50))
 
 
 def oauth_client_secret(folder: Path) -> str:
-    return _read_or_create(folder / "oauth-client-secret.txt", lambda: secrets.token_urlsafe(32))
+    return read_or_create(folder / "oauth-client-secret.txt", lambda: secrets.token_urlsafe(32))
 
 
 def master_keyset(folder: Path) -> str:
     from connector.vault.keysets import generate_master_keyset_json
 
-    return _read_or_create(folder / "vault-master-keyset.json", generate_master_keyset_json)
+    return read_or_create(folder / "vault-master-keyset.json", generate_master_keyset_json)
 
 
 def broker_folder(folder: Path) -> Path:
