@@ -57,8 +57,11 @@ class ApiCall:
 
 
 def create_contact(state: SandboxState, account: Account, changes: dict, version: str) -> dict:
-    contact = model.new_contact(account.next_id(), state.now())
-    model.apply_contact_changes(contact, changes, state.now())
+    # One reading of the clock, so a new contact's creation and update times are equal, as
+    # Keap returns them.
+    now = state.now()
+    contact = model.new_contact(account.next_id(), now)
+    model.apply_contact_changes(contact, changes, now)
     model.check_contact_has_channel(contact, version)
     if contact.get("owner_id") is None:
         contact["owner_id"] = account.primary_user().id

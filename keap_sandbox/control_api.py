@@ -93,7 +93,9 @@ def _token_json(state: SandboxState, token) -> dict:
 
 
 def index(state: SandboxState, request: Request) -> Response:
-    return Response.json({"endpoints": sorted({f"{m} {p}" for m, p in ENDPOINTS})})
+    return Response.json(
+        {"endpoints": sorted({f"{method} {path}" for method, path, _ in ENDPOINTS})}
+    )
 
 
 def reset(state: SandboxState, request: Request) -> Response:

@@ -1,0 +1,1 @@
+"""The Keap (formerly Infusionsoft) connector: REST client, OAuth endpoints and errors."""
