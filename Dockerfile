@@ -16,7 +16,8 @@ COPY . .
 # collectstatic needs settings to load, not real secrets; the build-time values end here.
 RUN PORTAL_MODE=production SECRET_KEY=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     CELERY_BROKER_URL=redis://build-only:6379/0 VAULT_MASTER_KEYSET=build-only \
-    ALLOWED_HOSTS=build-only python manage.py collectstatic --noinput \
+    ALLOWED_HOSTS=build-only SITE_KEY_HMAC_KEY=build-only \
+    python manage.py collectstatic --noinput \
     && useradd --system --uid 10001 --home-dir /app portal \
     && chown -R portal /app
 

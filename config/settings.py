@@ -9,12 +9,13 @@ PORTAL_MODE selects the defaults:
 README.md has the table of every variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_secret, env_str, require
+from config.env import env_bool, env_int, env_list, env_mapping, env_secret, env_str, require
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -79,6 +80,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    # Serves the client API's documentation page from local static files.
+    "ninja",
     "tenants",
     "connector",
     "portal",
@@ -91,6 +94,7 @@ if not IS_PRODUCTION:
 MIDDLEWARE = [
     "config.request_log.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.security_headers.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -119,6 +123,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.layout",
             ],
         },
     },
@@ -185,9 +190,14 @@ ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("REAUTHENTICATION_TIMEOUT_SECONDS", 15 * 60)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Connector portal")
+if IS_DEMO:
+    # Lets a demo visitor without an authenticator app pass two-factor prompts. allauth accepts
+    # this code for every user, so it exists in demo mode only.
+    MFA_TOTP_INSECURE_BYPASS_CODE = env_str("DEMO_TOTP_BYPASS_CODE", "000000")
 
-# The adapter answers failed logins beyond allauth's limit (5 per address per 5 minutes, 10 per
-# IP address per minute) with HTTP 429; allauth counts them in the cache configured above.
+# The adapter returns HTTP 429 for failed logins beyond allauth's limit (by default in allauth
+# 65.22: 5 per address per 5 minutes, 10 per IP address per minute). allauth counts them in the
+# cache configured above.
 ACCOUNT_ADAPTER = "tenants.adapter.AccountAdapter"
 # Refuses turning off two-factor authentication while the user owns a tenant that needs it.
 MFA_ADAPTER = "tenants.mfa.MFAAdapter"
@@ -253,6 +263,38 @@ PORTAL_BASE_URL = env_str(
     "http://127.0.0.1:8000" if not IS_PRODUCTION else f"https://{ALLOWED_HOSTS[0]}",
 )
 
+# --- Client sites and the client API ----------------------------------------------------------
+
+# Server secret for the HMAC-SHA256 digests of site keys; changing it invalidates every key.
+# Outside production an empty value is replaced by a key derived from SECRET_KEY.
+SITE_KEY_HMAC_KEY = env_secret("SITE_KEY_HMAC_KEY")
+if IS_PRODUCTION:
+    require({"SITE_KEY_HMAC_KEY": SITE_KEY_HMAC_KEY})
+SITE_REQUESTS_PER_MINUTE = env_int("SITE_REQUESTS_PER_MINUTE", 600)
+SITE_DENIAL_AUDIT_SECONDS = env_int("SITE_DENIAL_AUDIT_SECONDS", 60)
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 5 * 1024 * 1024)
+# Django refuses to read a larger body at all, so it must allow the API's maximum.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES)
+
+# --- Portal -----------------------------------------------------------------------------------
+
+# Largest CSV file the contact import accepts, in bytes.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 2 * 1024 * 1024)
+# Seconds an uploaded import waits, encrypted in the cache, for its import to start.
+IMPORT_UPLOAD_TTL_SECONDS = env_int("IMPORT_UPLOAD_TTL_SECONDS", 3600)
+# Days before a site key expires that the tenant's owners and admins are emailed.
+SITE_KEY_EXPIRY_WARNING_DAYS = env_int("SITE_KEY_EXPIRY_WARNING_DAYS", 7)
+
+# --- Audit log --------------------------------------------------------------------------------
+
+# Append-only file of audit chain checkpoints; keep it outside the database's host or copy it
+# off the machine, since its worth is that a database rewrite cannot change it.
+# Seconds between two audit checkpoints written by Celery beat.
+AUDIT_CHECKPOINT_INTERVAL_SECONDS = env_int("AUDIT_CHECKPOINT_INTERVAL_SECONDS", 10 * 60)
+AUDIT_CHECKPOINT_PATH = env_str(
+    "AUDIT_CHECKPOINT_PATH", str(DEMO_DIR / "audit-checkpoints.jsonl") if IS_DEMO else ""
+)
+
 # --- Celery -----------------------------------------------------------------------------------
 
 # Delays the code schedules (retry backoff, quota waits) stay below this many seconds, so a
@@ -283,6 +325,69 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
+
+# The refresh interval must stay under the 30 minutes that refresh_due_tokens looks ahead.
+CELERY_BEAT_SCHEDULE = {
+    "connector-refresh-due-tokens": {
+        "task": "connector.tasks.refresh_due_tokens",
+        "schedule": timedelta(minutes=10),
+    },
+    "connector-check-active-connections": {
+        "task": "connector.tasks.check_active_connections",
+        "schedule": timedelta(hours=6),
+    },
+    "connector-discard-stale-pending-credentials": {
+        "task": "connector.tasks.discard_stale_pending_credentials",
+        "schedule": timedelta(minutes=15),
+    },
+    "portal-warn-expiring-site-keys": {
+        "task": "portal.tasks.warn_expiring_site_keys",
+        "schedule": timedelta(hours=1),
+    },
+    "connector-sweep-jobs": {
+        "task": "connector.jobs.tasks.sweep_jobs",
+        "schedule": timedelta(seconds=10),
+    },
+    "connector-purge-job-results": {
+        "task": "connector.jobs.tasks.purge_job_results",
+        "schedule": timedelta(hours=1),
+    },
+    "audit-checkpoint": {
+        "task": "tenants.tasks.write_audit_checkpoint",
+        "schedule": AUDIT_CHECKPOINT_INTERVAL_SECONDS,
+    },
+}
+
+# --- Jobs -------------------------------------------------------------------------------------
+
+# docs/jobs.md describes each setting.
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 5)
+JOB_RETRY_BASE_SECONDS = env_int("JOB_RETRY_BASE_SECONDS", 2)
+JOB_RETRY_CAP_SECONDS = env_int("JOB_RETRY_CAP_SECONDS", 300)
+JOB_MAX_RATE_LIMITED_TRIES = env_int("JOB_MAX_RATE_LIMITED_TRIES", 50)
+JOB_LEASE_SECONDS = env_int(
+    "JOB_LEASE_SECONDS", 2 * (KEAP_CONNECT_TIMEOUT + KEAP_READ_TIMEOUT) + 30
+)
+JOB_DISPATCH_GRACE_SECONDS = env_int("JOB_DISPATCH_GRACE_SECONDS", 10)
+JOB_PUMP_SECONDS = env_int("JOB_PUMP_SECONDS", 60)
+JOB_WAKEUP_PUMPS = env_int("JOB_WAKEUP_PUMPS", 8)
+JOB_BATCH_CHUNK_ROWS = env_int("JOB_BATCH_CHUNK_ROWS", 100)
+JOB_BATCH_CHUNK_SECONDS = env_int("JOB_BATCH_CHUNK_SECONDS", 60)
+JOB_RESULT_RETENTION_DAYS = env_int("JOB_RESULT_RETENTION_DAYS", 30)
+JOB_IDEMPOTENCY_HOURS = env_int("JOB_IDEMPOTENCY_HOURS", 24)
+API_MAX_WAITERS = env_int("API_MAX_WAITERS", 16)
+
+# --- Rate limits ------------------------------------------------------------------------------
+
+# Keap's rate limits, counted in Redis by every worker; see docs/rate-limits.md. The numeric
+# values stay strings here because connector.ratelimit validates them with clear messages.
+RATELIMIT_REDIS_URL = env_str("RATELIMIT_REDIS_URL")
+RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+# Overrides by name, for example "key_per_second=50,key_per_minute=3000".
+RATELIMIT_LIMITS = env_mapping("RATELIMIT_LIMITS")
+RATELIMIT_TIME_SCALE = env_str("RATELIMIT_TIME_SCALE", "1")
+RATELIMIT_SAFETY_MARGIN = env_str("RATELIMIT_SAFETY_MARGIN", "0.02")
+RATELIMIT_KEY_PREFIX = env_str("RATELIMIT_KEY_PREFIX", "ratelimit:")
 
 # --- Internationalisation and static files ----------------------------------------------------
 

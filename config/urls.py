@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from connector.api import api
 from portal.views import health
 
 urlpatterns = [
@@ -8,5 +9,6 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("api/v1/", api.urls),
     path("", include("portal.urls")),
 ]
