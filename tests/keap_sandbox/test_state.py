@@ -100,3 +100,12 @@ def test_it_runs_control_command(keap_sandbox, capsys):
     assert "ab123.infusionsoft.com" in output
     assert '"kind": "SAK"' in output
     assert len(keap_sandbox.api_keys()) == 3
+
+
+def test_it_lists_control_endpoints(keap_sandbox):
+    import requests
+
+    response = requests.get(f"{keap_sandbox.server.base_url}/_sandbox/", timeout=5)
+
+    assert response.status_code == 200
+    assert "POST /_sandbox/reset" in response.json()["endpoints"]
