@@ -89,3 +89,14 @@ def env_mapping(name):
             )
         mapping[key.strip()] = value.strip()
     return mapping
+
+
+def env_float(name, default):
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"Invalid value {raw!r} for {name}: expected a number.")

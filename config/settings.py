@@ -15,7 +15,16 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_mapping, env_secret, env_str, require
+from config.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_mapping,
+    env_secret,
+    env_str,
+    require,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -362,17 +371,17 @@ CELERY_BEAT_SCHEDULE = {
 
 # docs/jobs.md describes each setting.
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 5)
-JOB_RETRY_BASE_SECONDS = env_int("JOB_RETRY_BASE_SECONDS", 2)
-JOB_RETRY_CAP_SECONDS = env_int("JOB_RETRY_CAP_SECONDS", 300)
+JOB_RETRY_BASE_SECONDS = env_float("JOB_RETRY_BASE_SECONDS", 2)
+JOB_RETRY_CAP_SECONDS = env_float("JOB_RETRY_CAP_SECONDS", 300)
 JOB_MAX_RATE_LIMITED_TRIES = env_int("JOB_MAX_RATE_LIMITED_TRIES", 50)
-JOB_LEASE_SECONDS = env_int(
+JOB_LEASE_SECONDS = env_float(
     "JOB_LEASE_SECONDS", 2 * (KEAP_CONNECT_TIMEOUT + KEAP_READ_TIMEOUT) + 30
 )
-JOB_DISPATCH_GRACE_SECONDS = env_int("JOB_DISPATCH_GRACE_SECONDS", 10)
-JOB_PUMP_SECONDS = env_int("JOB_PUMP_SECONDS", 60)
+JOB_DISPATCH_GRACE_SECONDS = env_float("JOB_DISPATCH_GRACE_SECONDS", 10)
+JOB_PUMP_SECONDS = env_float("JOB_PUMP_SECONDS", 60)
 JOB_WAKEUP_PUMPS = env_int("JOB_WAKEUP_PUMPS", 8)
 JOB_BATCH_CHUNK_ROWS = env_int("JOB_BATCH_CHUNK_ROWS", 100)
-JOB_BATCH_CHUNK_SECONDS = env_int("JOB_BATCH_CHUNK_SECONDS", 60)
+JOB_BATCH_CHUNK_SECONDS = env_float("JOB_BATCH_CHUNK_SECONDS", 60)
 JOB_RESULT_RETENTION_DAYS = env_int("JOB_RESULT_RETENTION_DAYS", 30)
 JOB_IDEMPOTENCY_HOURS = env_int("JOB_IDEMPOTENCY_HOURS", 24)
 API_MAX_WAITERS = env_int("API_MAX_WAITERS", 16)
@@ -467,6 +476,6 @@ LOGGING = {
         # Django's own request logger repeats each 4xx/5xx line that ours already writes.
         "django.request": {"level": "ERROR", "propagate": True},
         "django.server": {"level": "WARNING", "propagate": True},
-        "celery": {"level": env_str("CELERY_LOG_LEVEL", LOG_LEVEL)},
+        "celery": {"level": env_str("CELERY_LOG_LEVEL", LOG_LEVEL).upper()},
     },
 }

@@ -30,6 +30,7 @@ from connector.keap import oauth
 from connector.keap.errors import ConnectorError, error_for_status
 from connector.keap.quota import KeapQuota, parse_quota_headers
 from connector.models import Connection, Credential
+from connector.scopes import InvalidPathError, match_request
 from connector.vault import VaultError, tenant_keys
 from connector.vault import credentials as vault
 from tenants.audit import record_event
@@ -162,7 +163,8 @@ def _send(connection, method, path, *, query=None, body=None, actor, pending) ->
     credential = _load_credential(connection, pending)
     headers, used_ciphertext = _auth_headers(credential, actor=actor, purpose=purpose)
 
-    response = _request_while_live(credential, method, api_url(path), headers, query, body)
+    call = (credential, method, path, query, body, actor)
+    response = _request_while_live(*call, headers)
     if response.status_code == 401 and _may_retry_with_refresh(credential, response):
         access = _refresh_under_lock(
             connection,
@@ -171,7 +173,7 @@ def _send(connection, method, path, *, query=None, body=None, actor, pending) ->
             due=lambda locked: bytes(locked.access_token_ciphertext) == used_ciphertext,
         )
         headers = {"Authorization": f"Bearer {access.token}"}
-        response = _request_while_live(credential, method, api_url(path), headers, query, body)
+        response = _request_while_live(*call, headers)
 
     return _handle_response(credential, response, purpose)
 
@@ -226,13 +228,15 @@ def _auth_headers(credential, *, actor, purpose) -> tuple[dict, bytes | None]:
     return {"Authorization": f"Bearer {access.token}"}, access.ciphertext
 
 
-def _request_while_live(credential, method, url, headers, query, body):
+def _request_while_live(credential, method, path, query, body, actor, headers):
     """Send the request inside a transaction that holds a shared lock on the connection row.
 
     A revoke takes the row's exclusive lock, so it waits for requests in flight, and a request
-    that starts after the revoke committed sees the new status and is not sent.
+    that starts after the revoke committed sees the new status and is not sent. Every request
+    sent writes one `keap.called` audit event, whatever its outcome.
     """
     connection = credential.connection
+    url = api_url(path)
     kwargs = {"headers": headers, "params": query}
     if body is not None:
         kwargs["json"] = body
@@ -240,14 +244,46 @@ def _request_while_live(credential, method, url, headers, query, body):
     with transaction.atomic(durable=True):
         status = _status_for_share(connection.pk)
         _check_status(status, credential.is_pending, connection)
+        started = time.monotonic()
         try:
-            return http.request(method, url, **kwargs)
+            response = http.request(method, url, **kwargs)
         except requests.Timeout:
+            _record_call(credential, method, path, actor, started, error="timeout")
             _log_transport_error(credential, "timed out")
             raise ConnectorError("timeout", permanent=False, detail=f"{method} {url}")
         except requests.ConnectionError:
+            _record_call(credential, method, path, actor, started, error="network_error")
             _log_transport_error(credential, "could not connect")
             raise ConnectorError("network_error", permanent=False, detail=f"{method} {url}")
+        _record_call(credential, method, path, actor, started, status=response.status_code)
+        return response
+
+
+def _record_call(credential, method, path, actor, started, *, status=None, error=""):
+    """Audit one request sent to Keap: method, path template, status and duration, no body."""
+    try:
+        matched = match_request(method, path)
+    except InvalidPathError:
+        matched = None
+    details = {
+        "method": method,
+        "path": matched.operation.path if matched else path,
+        "status": status,
+        "duration_ms": round((time.monotonic() - started) * 1000, 1),
+    }
+    if error:
+        details["error"] = error
+    record_event(
+        credential.tenant,
+        "keap.called",
+        **actor.audit_fields(),
+        target_type="connection",
+        target_id=credential.connection.public_id,
+        outcome=AuditEvent.Outcome.SUCCESS
+        if status is not None and status < 400
+        else AuditEvent.Outcome.FAILURE,
+        details=details,
+    )
 
 
 def _status_for_share(connection_pk):

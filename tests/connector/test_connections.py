@@ -244,7 +244,12 @@ def test_it_revokes_a_connection(keap, eager_tasks):
     assert not Credential.objects.filter(connection=connection).exists()
     events = AuditEvent.objects.filter(tenant=owner.tenant, action="connection.revoked")
     assert events.count() == 1
-    assert events.get().details == {"old": "active", "new": "revoked", "credentials_deleted": 1}
+    assert events.get().details == {
+        "old": "active",
+        "new": "revoked",
+        "credentials_deleted": 1,
+        "jobs_cancelled": 0,
+    }
     with pytest.raises(ConnectorError) as raised:
         client.get_userinfo(connection)
     assert raised.value.code == "connection_not_active"

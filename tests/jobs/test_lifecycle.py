@@ -5,6 +5,8 @@ import time
 from datetime import timedelta
 
 import pytest
+
+from tenants.models import AuditEvent
 from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
@@ -24,10 +26,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def revoke(connection):
-    """Revoke as `do_revoke_connection` does once it cancels the connection's queued jobs."""
-    with transaction.atomic():
-        actions.do_revoke_connection(connection, actor=SYSTEM)
-        return cancel_jobs_for_connection(connection)
+    """Revoke `connection`; return how many queued jobs the revoke cancelled."""
+    actions.do_revoke_connection(connection, actor=SYSTEM)
+    event = AuditEvent.objects.filter(tenant=connection.tenant, action="connection.revoked").latest(
+        "sequence"
+    )
+    return event.details["jobs_cancelled"]
 
 
 # --- Revoke ----------------------------------------------------------------------------------
@@ -69,7 +73,8 @@ def test_it_cancels_after_later_revoke(pat_connection, keap, tenant):
 
     job.refresh_from_db()
     assert job.status == Job.Status.CANCELLED
-    assert len(audit_events(tenant, "job.cancelled")) == 1
+    revoked = audit_events(tenant, "connection.revoked")
+    assert [event.details["jobs_cancelled"] for event in revoked] == [1]
 
 
 def test_it_stops_batch_on_revoke(pat_connection, keap, settings):
