@@ -14,6 +14,9 @@ from django.utils import timezone
 
 from tenants.models import TenantOwnedModel
 
+# Columns holding tenant-keyset ciphertext; the vault counts them before retiring a key.
+JOB_CIPHERTEXT_FIELDS = ("payload_ciphertext", "result_ciphertext", "failed_rows_ciphertext")
+
 
 class Job(TenantOwnedModel):
     """One Keap call, or a short fixed series of them, requested by a client site or the portal.

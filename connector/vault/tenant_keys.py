@@ -110,15 +110,25 @@ def rewrap(row_id) -> bool:
 
 
 def credential_key_usage(tenant) -> dict[int, int]:
-    """Return {tenant key id: number of stored ciphertexts it encrypted} for one tenant."""
+    """Return {tenant key id: number of stored ciphertexts it encrypted} for one tenant.
+
+    Counts job payloads, results and failed rows too: a tenant rotation re-encrypts only
+    credentials, so an old key stays needed until the job data it encrypted is purged.
+    """
+    from connector.job_models import JOB_CIPHERTEXT_FIELDS, Job
+
     usage: dict[int, int] = {}
-    rows = Credential.objects.for_tenant(tenant).values_list(*CIPHERTEXT_FIELDS)
-    for values in rows.iterator(chunk_size=500):
-        for ciphertext in values:
-            if ciphertext is None:
-                continue
-            key_id = keysets.ciphertext_key_id(bytes(ciphertext))
-            usage[key_id] = usage.get(key_id, 0) + 1
+    sources = [
+        Credential.objects.for_tenant(tenant).values_list(*CIPHERTEXT_FIELDS),
+        Job.objects.for_tenant(tenant).values_list(*JOB_CIPHERTEXT_FIELDS),
+    ]
+    for rows in sources:
+        for values in rows.iterator(chunk_size=500):
+            for ciphertext in values:
+                if ciphertext is None:
+                    continue
+                key_id = keysets.ciphertext_key_id(bytes(ciphertext))
+                usage[key_id] = usage.get(key_id, 0) + 1
     return usage
 
 
@@ -137,7 +147,8 @@ def retire(tenant, key_id: int) -> None:
         if in_use:
             raise VaultError(
                 f"Tenant key {key_id} of tenant {tenant.public_id} still encrypts {in_use} stored "
-                "value(s); run `manage.py vault_rotate_tenant_key` to re-encrypt them first."
+                "value(s). Run `manage.py vault_rotate_tenant_key` to re-encrypt credentials, and "
+                "wait until job data older than the rotation is purged (JOB_RESULT_RETENTION_DAYS)."
             )
 
         try:

@@ -274,3 +274,22 @@ def test_retire_command_refuses_a_key_in_use():
         call_command(
             "vault_retire_key", "--tenant", str(tenant.public_id), "--key-id", str(primary)
         )
+
+
+def test_it_refuses_to_retire_key_of_job_data(db, tenant):
+    from connector.vault import VaultError, operations, tenant_keys
+    from tests.connector.factories import make_connection
+    from tests.jobs.factories import make_request_job
+
+    connection = make_connection(tenant)
+    job = make_request_job(connection, "POST", "/v1/contacts", body={"email": "a@example.com"})
+    job.refresh_from_db()
+    assert job.payload_ciphertext is not None
+
+    # The rotation re-encrypts the credential, so only the job's payload keeps the old key.
+    old_primary, _, reencrypted = operations.rotate_tenant_key(tenant, actor=SYSTEM)
+    assert reencrypted == 1
+    assert tenant_keys.credential_key_usage(tenant)[old_primary] == 1
+
+    with pytest.raises(VaultError, match="still encrypts 1 stored value"):
+        tenant_keys.retire(tenant, old_primary)
