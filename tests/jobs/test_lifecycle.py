@@ -5,8 +5,6 @@ import time
 from datetime import timedelta
 
 import pytest
-
-from tenants.models import AuditEvent
 from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
@@ -14,10 +12,10 @@ from django.utils import timezone
 from connector import actions
 from connector.actor import SYSTEM
 from connector.jobs import config, payloads, run, sweeper
-from connector.jobs.cancel import cancel_jobs_for_connection
 from connector.jobs.retention import purge_job_results
 from connector.jobs.wait import wait_for_job
 from connector.models import Job, JobAttempt
+from tenants.models import AuditEvent
 from tests.factories import audit_events
 from tests.jobs.conftest import drive_jobs
 from tests.jobs.factories import make_batch_job, make_request_job
