@@ -51,6 +51,9 @@ DATABASE_URL = env_str("DATABASE_URL")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 VAULT_MASTER_KEYSET = env_secret("VAULT_MASTER_KEYSET")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+# Server secret for the HMAC-SHA256 digests of site keys; changing it invalidates every key.
+# Outside production an empty value is replaced by a key derived from SECRET_KEY.
+SITE_KEY_HMAC_KEY = env_secret("SITE_KEY_HMAC_KEY")
 
 if IS_PRODUCTION:
     require(
@@ -60,6 +63,7 @@ if IS_PRODUCTION:
             "CELERY_BROKER_URL": CELERY_BROKER_URL,
             "VAULT_MASTER_KEYSET": VAULT_MASTER_KEYSET,
             "ALLOWED_HOSTS": ALLOWED_HOSTS,
+            "SITE_KEY_HMAC_KEY": SITE_KEY_HMAC_KEY,
         }
     )
 elif IS_DEMO:
@@ -274,11 +278,7 @@ PORTAL_BASE_URL = env_str(
 
 # --- Client sites and the client API ----------------------------------------------------------
 
-# Server secret for the HMAC-SHA256 digests of site keys; changing it invalidates every key.
-# Outside production an empty value is replaced by a key derived from SECRET_KEY.
-SITE_KEY_HMAC_KEY = env_secret("SITE_KEY_HMAC_KEY")
-if IS_PRODUCTION:
-    require({"SITE_KEY_HMAC_KEY": SITE_KEY_HMAC_KEY})
+# SITE_KEY_HMAC_KEY is read with the other secrets at the top of this file.
 SITE_REQUESTS_PER_MINUTE = env_int("SITE_REQUESTS_PER_MINUTE", 600)
 SITE_DENIAL_AUDIT_SECONDS = env_int("SITE_DENIAL_AUDIT_SECONDS", 60)
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 5 * 1024 * 1024)
@@ -391,6 +391,9 @@ API_MAX_WAITERS = env_int("API_MAX_WAITERS", 16)
 # Keap's rate limits, counted in Redis by every worker; see docs/rate-limits.md. The numeric
 # values stay strings here because connector.ratelimit validates them with clear messages.
 RATELIMIT_REDIS_URL = env_str("RATELIMIT_REDIS_URL")
+if IS_DEMO and not RATELIMIT_REDIS_URL:
+    # The demo's in-memory Redis stand-in, started by Procfile.dev (config/demo_redis.py).
+    RATELIMIT_REDIS_URL = f"redis://127.0.0.1:{env_int('DEMO_REDIS_PORT', 6399)}/0"
 RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
 # Overrides by name, for example "key_per_second=50,key_per_minute=3000".
 RATELIMIT_LIMITS = env_mapping("RATELIMIT_LIMITS")

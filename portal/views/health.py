@@ -9,6 +9,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
 
+from connector.ratelimit import get_redis
+
 logger = logging.getLogger(__name__)
 
 # Seconds; a readiness probe must answer well within a typical 5-second probe timeout.
@@ -25,8 +27,9 @@ def healthz(request):
 @never_cache
 @require_GET
 def readyz(request):
-    """Report whether the database and the Celery broker can be reached, naming the failing part."""
-    checks = {"database": _check_database(), "broker": _check_broker()}
+    """Report whether the database, the Celery broker and the Redis of the rate limiter and the
+    job queue can be reached, naming the failing part."""
+    checks = {"database": _check_database(), "broker": _check_broker(), "queue": _check_queue()}
     failing = [name for name, ok in checks.items() if not ok]
     body = {name: "ok" if ok else "unreachable" for name, ok in checks.items()}
     if failing:
@@ -60,4 +63,15 @@ def _check_broker():
         return True
     except Exception as exc:
         logger.warning("readiness: broker unreachable: %s", exc.__class__.__name__)
+        return False
+
+
+def _check_queue():
+    try:
+        get_redis().ping()
+        return True
+    except Exception as exc:
+        logger.warning(
+            "readiness: rate limiter and job queue Redis unreachable: %s", exc.__class__.__name__
+        )
         return False

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -101,9 +102,17 @@ def test_it_runs_task_in_worker_on_filesystem_transport(demo_env):
     assert (Path(demo_env["DEMO_DIR"]) / "portal.sqlite3").exists()
 
 
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def test_it_serves_readiness_on_sqlite(demo_env):
+    demo_env["DEMO_REDIS_PORT"] = str(free_port())
     manage(demo_env, "migrate", "--noinput")
-    port = 8000 + os.getpid() % 1000
+    port = free_port()
+    demo_redis = start(demo_env, sys.executable, "-m", "config.demo_redis")
     web = start(
         demo_env, sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"
     )
@@ -118,6 +127,8 @@ def test_it_serves_readiness_on_sqlite(demo_env):
                 time.sleep(0.5)
     finally:
         stop(web)
+        stop(demo_redis)
 
     assert body is not None, "runserver did not answer /readyz within 60 s"
+    assert '"queue": "ok"' in body
     assert '"status": "ok"' in body

@@ -83,7 +83,7 @@ def test_it_reports_ready_when_everything_answers(client):
     response = client.get("/readyz")
 
     assert response.status_code == 200
-    assert response.json() == {"database": "ok", "broker": "ok", "status": "ok"}
+    assert response.json() == {"database": "ok", "broker": "ok", "queue": "ok", "status": "ok"}
 
 
 def test_it_names_broker_while_redis_is_stopped(client, private_redis):
@@ -120,3 +120,20 @@ def test_it_names_database_when_unreachable(client, settings, monkeypatch):
 
 def test_it_does_not_accept_post(client):
     assert client.post("/healthz").status_code == 405
+
+
+def test_it_names_queue_while_its_redis_is_stopped(client, tmp_path, settings):
+    server = PrivateRedis(tmp_path)
+    server.start()
+    settings.RATELIMIT_REDIS_URL = server.url
+    try:
+        assert client.get("/readyz").json()["queue"] == "ok"
+
+        server.stop()
+        response = client.get("/readyz")
+    finally:
+        if server.process.poll() is None:
+            server.stop()
+
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["queue"]
