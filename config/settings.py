@@ -444,6 +444,11 @@ if IS_PRODUCTION:
 # --- Logging ----------------------------------------------------------------------------------
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+# Celery's own command line exports CELERY_LOG_LEVEL as a number ("40"), and processes started
+# from a Celery process inherit it, so both names and numbers are accepted.
+CELERY_LOG_LEVEL = env_str("CELERY_LOG_LEVEL", LOG_LEVEL).upper()
+if CELERY_LOG_LEVEL.isdigit():
+    CELERY_LOG_LEVEL = int(CELERY_LOG_LEVEL)
 LOG_FORMAT = env_str("LOG_FORMAT", "json" if IS_PRODUCTION else "text")
 if LOG_FORMAT not in ("text", "json"):
     raise ImproperlyConfigured(f"Invalid LOG_FORMAT {LOG_FORMAT!r}: use text or json.")
@@ -479,6 +484,6 @@ LOGGING = {
         # Django's own request logger repeats each 4xx/5xx line that ours already writes.
         "django.request": {"level": "ERROR", "propagate": True},
         "django.server": {"level": "WARNING", "propagate": True},
-        "celery": {"level": env_str("CELERY_LOG_LEVEL", LOG_LEVEL).upper()},
+        "celery": {"level": CELERY_LOG_LEVEL},
     },
 }

@@ -96,3 +96,11 @@ def test_it_never_installs_sandbox_in_production():
     assert result.returncode == 0, result.stderr
     assert "keap_sandbox" not in result.stdout
     assert "allauth.mfa" in result.stdout
+
+
+@pytest.mark.parametrize("level", ["40", "info", "WARNING"])
+def test_it_accepts_celery_log_level_forms(level):
+    # Celery's command line exports CELERY_LOG_LEVEL as a number to the processes it starts.
+    result = run_manage("check", env=production_env(CELERY_LOG_LEVEL=level))
+
+    assert result.returncode == 0, result.stderr
