@@ -246,6 +246,10 @@ def _worker_environment(portal_url):
             "RATELIMIT_LIMITS": ",".join(f"{k}={v}" for k, v in BROWSER_TEST_LIMITS.items()),
             "RATELIMIT_KEY_PREFIX": settings.RATELIMIT_KEY_PREFIX,
             "LOG_FORMAT": "text",
+            # The readiness check reads the worker's INFO "ready." line, and an in-process
+            # Celery worker of an earlier test may have exported a higher CELERY_LOG_LEVEL.
+            "LOG_LEVEL": "INFO",
+            "CELERY_LOG_LEVEL": "INFO",
         }
     )
     return env

@@ -4,7 +4,7 @@ import time
 
 from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.models import Authenticator
-from allauth.mfa.totp.internal.auth import hotp_value
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.urls import reverse
 
 from tenants.models import AuditEvent
@@ -67,7 +67,8 @@ def test_it_records_mfa_enabled(client, owner, django_capture_on_commit_callback
     client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
     client.get(reverse("mfa_activate_totp"))
     secret = client.session["mfa.totp.secret"]
-    code = hotp_value(secret, int(time.time()) // mfa_settings.TOTP_PERIOD)
+    # Zero-padded: a code such as 012345 must not lose its leading zero.
+    code = format_hotp_value(hotp_value(secret, int(time.time()) // mfa_settings.TOTP_PERIOD))
 
     # allauth sends its signal after the transaction commits.
     with django_capture_on_commit_callbacks(execute=True):
