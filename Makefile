@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 DEMO_ENV = PORTAL_MODE=demo
 
-.PHONY: demo test install install-dev lint format clean-demo
+.PHONY: demo test install install-dev lint format clean-demo bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ lint: install-dev
 format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Benchmarks against the Keap sandbox on 127.0.0.1; needs the test servers (PostgreSQL, Redis)
+# and takes about ten minutes. Writes bench/results/*.json and docs/benchmarks.md.
+bench: install-dev
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean-demo:
 	rm -rf var/demo
