@@ -1,5 +1,6 @@
 """Content Security Policy and related headers for every response of the portal."""
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -10,7 +11,8 @@ def _origin(url):
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def content_security_policy():
+@lru_cache(maxsize=4)
+def content_security_policy(authorize_url):
     """Return the portal's CSP: own scripts and styles only, no inline code, no framing.
 
     `form-action` also names Keap's authorize origin, because "Connect with Keap" posts a form
@@ -26,7 +28,7 @@ def content_security_policy():
         "object-src": "'none'",
         "base-uri": "'self'",
         "frame-ancestors": "'none'",
-        "form-action": f"'self' {_origin(settings.KEAP_AUTHORIZE_URL)}",
+        "form-action": f"'self' {_origin(authorize_url)}",
     }
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
@@ -34,11 +36,12 @@ def content_security_policy():
 class SecurityHeadersMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
-        self.policy = content_security_policy()
 
     def __call__(self, request):
         response = self.get_response(request)
-        response.setdefault("Content-Security-Policy", self.policy)
+        # Read per response, so a settings override in tests reaches a server started earlier.
+        policy = content_security_policy(settings.KEAP_AUTHORIZE_URL)
+        response.setdefault("Content-Security-Policy", policy)
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response

@@ -74,12 +74,12 @@ def run_token():
     return uuid.uuid4().hex[:12]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def portal_settings(keap_sandbox_server, run_token):
-    """Settings the live server must have before it starts.
+    """The sandbox's URLs and a Celery queue of their own for the browser tests.
 
-    The CSP middleware reads KEAP_AUTHORIZE_URL once, when the server loads it, for its
-    form-action directive; so the sandbox's URLs are set for the whole session.
+    Undone after the last browser test, so that later tests send no task to this package's
+    worker, which would run it on their database while they flush it.
     """
     base = keap_sandbox_server.base_url
     override = override_settings(
@@ -108,9 +108,9 @@ def portal(portal_settings, live_server, settings, keap_sandbox, transactional_d
     return live_server.url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def celery_worker_process(portal_settings, live_server, django_db_setup, django_db_blocker):
-    """A `celery -A config worker` subprocess on the test database; stopped at session end.
+    """A `celery -A config worker` subprocess on the test database, stopped after the browser tests.
 
     It consumes only this session's queue, so no other worker takes its tasks.
     """
