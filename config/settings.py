@@ -399,6 +399,7 @@ RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
 RATELIMIT_LIMITS = env_mapping("RATELIMIT_LIMITS")
 RATELIMIT_TIME_SCALE = env_str("RATELIMIT_TIME_SCALE", "1")
 RATELIMIT_SAFETY_MARGIN = env_str("RATELIMIT_SAFETY_MARGIN", "0.02")
+RATELIMIT_SAFETY_SECONDS = env_str("RATELIMIT_SAFETY_SECONDS", "0.5")
 RATELIMIT_KEY_PREFIX = env_str("RATELIMIT_KEY_PREFIX", "ratelimit:")
 
 # --- Internationalisation and static files ----------------------------------------------------

@@ -60,12 +60,12 @@ def wakeup_pumps() -> int:
 
 
 def short_wait_seconds() -> float:
-    """JOB_SHORT_WAIT_SECONDS (default 1.1): the longest rate-limit wait a worker sleeps through.
+    """JOB_SHORT_WAIT_SECONDS (default 1.6): the longest rate-limit wait a worker sleeps through.
 
     A longer wait puts the job back on the queue. The default covers one per-second window
-    stretched by the limiter's 2% safety margin.
+    stretched by the limiter's half-second safety stretch.
     """
-    return float(getattr(settings, "JOB_SHORT_WAIT_SECONDS", 1.1))
+    return float(getattr(settings, "JOB_SHORT_WAIT_SECONDS", 1.6))
 
 
 def in_job_wait_seconds() -> float:

@@ -29,11 +29,15 @@ DEFAULT_LIMITS = {
     "account_per_day": 250_000,
 }
 
-# A request granted here reaches Keap some milliseconds later, and network jitter can bring two
-# requests closer together than they were granted. Stretching each rolling window by this
-# fraction keeps a second of Keap's from seeing an extra request when they bunch up by up to
-# 20 ms (1.2 s for a minute), at the cost of 2% of the throughput.
+# A request granted here reaches Keap some time later: a worker can stall between the grant and
+# the send, and network delays vary, so requests can bunch up closer at Keap than they were
+# granted. Each rolling window is stretched by this fraction of its period, but by at least
+# DEFAULT_SAFETY_SECONDS: 1.2 s for a minute (2% of the throughput), 0.5 s for a second. Keap's
+# per-key minute limit (4 a second on average) binds long before the per-second one, so the
+# per-second window's larger stretch only slows bursts, and a 429 then needs one request to
+# stall half a second longer than another.
 DEFAULT_SAFETY_MARGIN = 0.02
+DEFAULT_SAFETY_SECONDS = 0.5
 
 CREDENTIAL_METHODS = ("pat", "sak", "oauth")
 
@@ -96,7 +100,9 @@ def limits_for_call(
     Settings: RATELIMIT_ENABLED (default True; False returns no windows, so every call is
     allowed), RATELIMIT_LIMITS (see `configured_limits`), RATELIMIT_TIME_SCALE (default 1.0,
     multiplies every period, for tests and benchmarks), RATELIMIT_SAFETY_MARGIN (default 0.02,
-    stretches rolling windows by that fraction) and RATELIMIT_KEY_PREFIX (default "ratelimit:").
+    stretches rolling windows by that fraction), RATELIMIT_SAFETY_SECONDS (default 0.5, the
+    least stretch in seconds before the time scale applies) and RATELIMIT_KEY_PREFIX (default
+    "ratelimit:").
     """
     if credential_method not in CREDENTIAL_METHODS:
         raise ValueError(
@@ -112,6 +118,7 @@ def limits_for_call(
     limits = configured_limits()
     scale = _positive_float("RATELIMIT_TIME_SCALE", 1.0)
     margin = _margin()
+    least_stretch = _non_negative_float("RATELIMIT_SAFETY_SECONDS", DEFAULT_SAFETY_SECONDS)
     prefix = getattr(settings, "RATELIMIT_KEY_PREFIX", "ratelimit:")
 
     if credential_method == "oauth":
@@ -124,7 +131,7 @@ def limits_for_call(
     windows = []
     for subject, subject_id in subjects:
         for name, window, period, fixed in _WINDOWS[subject]:
-            stretched = period if fixed else period * (1 + margin)
+            stretched = period if fixed else period + max(period * margin, least_stretch)
             windows.append(
                 Limit(
                     key=f"{prefix}{subject}:{subject_id}:{window}",
@@ -146,6 +153,17 @@ def _positive_float(name: str, default: float) -> float:
         value = 0.0
     if value <= 0:
         raise ValueError(f"Invalid {name} {raw!r}: use a number > 0.")
+    return value
+
+
+def _non_negative_float(name: str, default: float) -> float:
+    raw = getattr(settings, name, default)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = -1.0
+    if value < 0:
+        raise ValueError(f"Invalid {name} {raw!r}: use a number of seconds ≥ 0.")
     return value
 
 

@@ -221,6 +221,8 @@ def _hammer_process(url, limits, deadline, start_event, results, threads):
 def test_it_holds_limit_across_threads_and_processes(settings, redis_url_for_tests, prefix):
     settings.RATELIMIT_KEY_PREFIX = prefix
     settings.RATELIMIT_LIMITS = {"key_per_second": HAMMER_LIMIT, "key_per_minute": 100_000}
+    # The half-second least stretch would cap the rate at two thirds of the limit by design.
+    settings.RATELIMIT_SAFETY_SECONDS = 0
     limits = limits_for_call("cred-1", "pat", account_id="acct-1")
     context = multiprocessing.get_context("spawn")
     start_event = context.Event()
@@ -282,7 +284,7 @@ def test_it_builds_pat_limits(settings):
     limits = limits_for_call("41", "pat", account_id="ab123")
 
     assert [(limit.key, limit.limit, limit.period, limit.fixed) for limit in limits] == [
-        ("rl:key:41:second", 10, 1.02, False),
+        ("rl:key:41:second", 10, 1.5, False),
         ("rl:key:41:minute", 240, 61.2, False),
         ("rl:key:41:day", 30_000, 86_400.0, True),
         ("rl:account:ab123:minute", 10_000, 61.2, False),
@@ -293,6 +295,7 @@ def test_it_builds_pat_limits(settings):
 def test_it_builds_oauth_limits(settings):
     settings.RATELIMIT_KEY_PREFIX = "rl:"
     settings.RATELIMIT_SAFETY_MARGIN = 0
+    settings.RATELIMIT_SAFETY_SECONDS = 0
 
     limits = limits_for_call("41", "oauth", client_id="client-7", account_id="ab123")
 
@@ -314,6 +317,7 @@ def test_it_applies_overrides_and_time_scale(settings):
     settings.RATELIMIT_LIMITS = {"key_per_second": "50"}
     settings.RATELIMIT_TIME_SCALE = 0.01
     settings.RATELIMIT_SAFETY_MARGIN = 0
+    settings.RATELIMIT_SAFETY_SECONDS = 0
 
     limits = limits_for_call("41", "pat")
 
@@ -347,6 +351,8 @@ def test_it_defaults_to_keaps_limits():
         ("RATELIMIT_LIMITS", {"key_per_second": "ten"}, "Invalid RATELIMIT_LIMITS value"),
         ("RATELIMIT_TIME_SCALE", 0, "Invalid RATELIMIT_TIME_SCALE"),
         ("RATELIMIT_SAFETY_MARGIN", 1.5, "Invalid RATELIMIT_SAFETY_MARGIN"),
+        ("RATELIMIT_SAFETY_SECONDS", -0.1, "Invalid RATELIMIT_SAFETY_SECONDS"),
+        ("RATELIMIT_SAFETY_SECONDS", "soon", "Invalid RATELIMIT_SAFETY_SECONDS"),
     ],
 )
 def test_it_rejects_invalid_settings(settings, setting, value, message):

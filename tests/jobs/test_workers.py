@@ -213,11 +213,11 @@ def upsert_through_api(client, site, email):
 
 # --- Keap's quota ----------------------------------------------------------------------------
 
-# Quotas run this many times faster than Keap's in the sandbox and in the limiter
-# (RATELIMIT_TIME_SCALE = 1/5), so 2,000 requests take about 100 s instead of 8.5 minutes.
-# A factor of 10 needs about 40 jobs a second throughout, which one worker process group on a
-# two-CPU host shared with other test runs did not always sustain.
-QUOTA_TIME_FACTOR = 5
+# The sandbox and the limiter run at Keap's real key quota (10 a second, 240 a minute), so
+# 2,000 requests take about 8.5 minutes. With time running 5 times faster, a limiter setting
+# passed that got 9 answers 429 at the real quota, so scaled time cannot stand in for it here. A
+# higher factor still gives a quick check while working on the limiter.
+QUOTA_TIME_FACTOR = 1
 KEY_PER_SECOND = 10
 KEY_PER_MINUTE = 240
 
@@ -231,6 +231,8 @@ def quota_minimum_span(count, factor):
     return full_minutes * minute + (rest // KEY_PER_SECOND) * second
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
 def test_it_keeps_2000_jobs_within_keaps_quota(pat_connection, keap, processes):
     factor = QUOTA_TIME_FACTOR
     keap.control.set_limits(
@@ -247,7 +249,7 @@ def test_it_keeps_2000_jobs_within_keaps_quota(pat_connection, keap, processes):
     keap.control.clear_requests()
 
     processes.worker("w1", env, concurrency=4)
-    jobs = wait_until_finished(jobs, timeout=600, processes=processes)
+    jobs = wait_until_finished(jobs, timeout=900, processes=processes)
 
     assert collections.Counter(job.status for job in jobs) == {Job.Status.SUCCEEDED: 2000}
     log = keap.control.request_log()
