@@ -71,9 +71,9 @@ def record_event(
     if request_id is None:
         request_id = getattr(request, "request_id", None) or current_request_id.get()
 
-    with transaction.atomic():
-        head, _ = AuditChainHead.objects.get_or_create(tenant=tenant)
-        head = AuditChainHead.objects.select_for_update().get(pk=head.pk)
+    # No savepoint: an event that fails to write must fail the change it records anyway.
+    with transaction.atomic(savepoint=False):
+        head = _locked_head(tenant)
         values = {
             "sequence": head.last_sequence + 1,
             "created_at": timezone.now(),
@@ -96,6 +96,15 @@ def record_event(
         head.last_hash = event.hash
         head.save(update_fields=["last_sequence", "last_hash"])
     return event
+
+
+def _locked_head(tenant):
+    """Return the tenant's chain head locked until the transaction ends, creating it first."""
+    head = AuditChainHead.objects.select_for_update().filter(tenant=tenant).first()
+    if head is None:
+        AuditChainHead.objects.get_or_create(tenant=tenant)
+        head = AuditChainHead.objects.select_for_update().get(tenant=tenant)
+    return head
 
 
 def _request_origin(request):

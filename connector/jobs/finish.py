@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from connector.actor import Actor
 from connector.job_models import Job, JobAttempt
-from connector.jobs import dispatch, payloads
+from connector.jobs import dispatch, notify, payloads
 from connector.ratelimit import Limit
 from tenants.audit import record_event
 from tenants.models import AuditEvent
@@ -80,6 +80,7 @@ def succeed(run: JobRun, result) -> bool:
             return False
         _finish_attempt(run, JobAttempt.Outcome.SUCCEEDED, now)
         _audit_finished(run, "job.succeeded", AuditEvent.Outcome.SUCCESS, {})
+        notify.announce_finished(run.job)
 
     _log_finished(run, "succeeded")
     return True
@@ -118,6 +119,7 @@ def finish_unsuccessfully(
         action = "job.cancelled" if status == Job.Status.CANCELLED else "job.failed"
         details = {"error_code": error_code, "status": status}
         _audit_finished(run, action, AuditEvent.Outcome.FAILURE, details)
+        notify.announce_finished(run.job)
 
     _log_finished(run, f"{status} ({error_code})")
     return True

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from connector.actor import SYSTEM, Actor
 from connector.job_models import Job, JobAttempt
-from connector.jobs import config, dispatch, execute, payloads, retry
+from connector.jobs import config, dispatch, execute, notify, payloads, retry
 from connector.jobs.finish import JobRun, LeaseLost, finish_unsuccessfully, put_back, succeed
 from connector.jobs.messages import job_error_messages
 from connector.jobs.operations import is_repeatable
@@ -321,6 +321,7 @@ def _end_queued(job, status, code, message):
         )
         if not changed:
             return
+        notify.announce_finished(job)
         record_event(
             job.tenant,
             "job.cancelled" if status == Job.Status.CANCELLED else "job.failed",

@@ -3,6 +3,9 @@
 Each waiting request holds a web worker thread, so waits are bounded per process by a
 semaphore of API_MAX_WAITERS slots (default 16). A request that finds no free slot does not
 wait: the endpoint responds at once with the current state and a Retry-After header.
+
+A waiting request sleeps until the worker announces the job finished (`connector.jobs.notify`),
+and reads the row again at least every second in case that announcement is lost.
 """
 
 import threading
@@ -11,10 +14,9 @@ import time
 from django.conf import settings
 
 from connector.job_models import Job
+from connector.jobs.notify import FALLBACK_POLL_SECONDS, FinishSubscription
 
 MAX_WAIT_SECONDS = 30
-FIRST_POLL_SECONDS = 0.05
-MAX_POLL_SECONDS = 0.5
 
 _semaphores: dict[int, threading.BoundedSemaphore] = {}
 _semaphores_lock = threading.Lock()
@@ -46,14 +48,16 @@ def wait_for_job(job: Job, seconds: float) -> tuple[Job, bool]:
 
 
 def _poll(job, deadline):
-    delay = FIRST_POLL_SECONDS
-    while True:
-        job.refresh_from_db()
-        remaining = deadline - time.monotonic()
-        if job.is_finished or remaining <= 0:
-            return
-        time.sleep(min(delay, remaining))
-        delay = min(delay * 2, MAX_POLL_SECONDS)
+    subscription = FinishSubscription(job.public_id)
+    try:
+        while True:
+            job.refresh_from_db()
+            remaining = deadline - time.monotonic()
+            if job.is_finished or remaining <= 0:
+                return
+            subscription.wait(min(FALLBACK_POLL_SECONDS, remaining))
+    finally:
+        subscription.close()
 
 
 def _slots() -> threading.BoundedSemaphore:

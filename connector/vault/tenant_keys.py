@@ -5,6 +5,7 @@ the tenant, so a wrapped keyset copied to another tenant's row does not unwrap.
 """
 
 import logging
+import threading
 
 import tink
 from django.db import IntegrityError, transaction
@@ -18,6 +19,10 @@ logger = logging.getLogger(__name__)
 
 CIPHERTEXT_FIELDS = [f"{field}_ciphertext" for field in Credential.Field.values]
 
+UNWRAPPED_CACHE_SIZE = 1000
+_unwrapped: dict[tuple[str, str, str], tink.KeysetHandle] = {}
+_unwrapped_lock = threading.Lock()
+
 
 def keyset_associated_data(tenant) -> bytes:
     return f"connector.tenant-keyset|tenant={tenant.public_id}".encode()
@@ -30,6 +35,25 @@ def wrap(handle: tink.KeysetHandle, tenant) -> str:
 
 
 def unwrap(row: TenantKeyset, tenant) -> tink.KeysetHandle:
+    """Return the tenant's keyset from its stored, wrapped form.
+
+    Unwrapped keysets are kept per process, so each Keap call does not decrypt and parse the
+    keyset again. The cache key is the master keyset, the tenant and the wrapped text itself,
+    so a rotation or rewrap (which changes the text) is never served from the cache, and a
+    deleted keyset is not either, because callers read the row first.
+    """
+    cache_key = (master.master_keyset_json(), str(tenant.public_id), row.encrypted_keyset)
+    handle = _unwrapped.get(cache_key)
+    if handle is None:
+        handle = _unwrap(row, tenant)
+        with _unwrapped_lock:
+            if len(_unwrapped) >= UNWRAPPED_CACHE_SIZE:
+                _unwrapped.pop(next(iter(_unwrapped)))
+            _unwrapped[cache_key] = handle
+    return handle
+
+
+def _unwrap(row, tenant):
     try:
         return json_proto_keyset_format.parse_encrypted(
             row.encrypted_keyset, master.master_aead(), keyset_associated_data(tenant)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from connector import actions
 from connector.actor import SYSTEM
-from connector.jobs import config, payloads, run, sweeper
+from connector.jobs import config, notify, payloads, run, sweeper
 from connector.jobs.retention import purge_job_results
 from connector.jobs.wait import wait_for_job
 from connector.models import Job, JobAttempt
@@ -19,6 +19,7 @@ from tenants.models import AuditEvent
 from tests.factories import audit_events
 from tests.jobs.conftest import drive_jobs
 from tests.jobs.factories import make_batch_job, make_request_job
+from tests.jobs.test_create import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -258,6 +259,46 @@ def test_it_waits_for_the_result(pat_connection):
 
     assert waited is True
     assert job.status == Job.Status.SUCCEEDED
+
+
+def test_it_wakes_the_waiter_when_the_job_finishes(pat_connection):
+    job = make_request_job(pat_connection, "GET", "/v1/tags")
+    subscription = notify.FinishSubscription(job.public_id)
+    announcer = threading.Timer(0.2, _announce_in_thread, args=(job,))
+    announcer.start()
+
+    started = time.monotonic()
+    subscription.wait(20)
+    elapsed = time.monotonic() - started
+    subscription.close()
+    announcer.join()
+
+    # Without the announcement the wait would last the whole 20 seconds.
+    assert elapsed < 10
+
+
+def test_it_waits_without_redis(pat_connection, settings):
+    settings.RATELIMIT_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    job = make_request_job(pat_connection, "GET", "/v1/tags")
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.SUCCEEDED)
+    subscription = notify.FinishSubscription(job.public_id)
+
+    started = time.monotonic()
+    subscription.wait(0.3)
+    elapsed = time.monotonic() - started
+    job, waited = wait_for_job(job, 2)
+
+    assert elapsed >= 0.3
+    assert waited is True
+    assert job.status == Job.Status.SUCCEEDED
+
+
+def _announce_in_thread(job):
+    try:
+        with transaction.atomic():
+            notify.announce_finished(job)
+    finally:
+        db_connection.close()
 
 
 def test_it_skips_wait_without_slot(pat_connection, settings):
