@@ -82,11 +82,14 @@ def member_leave(request):
 
 
 def _render_list(request, role_form=None, form_target=None, status=200):
-    memberships = (
+    memberships = list(
         Membership.objects.for_tenant(request.tenant).select_related("user").order_by("user__email")
     )
+    owners = [membership for membership in memberships if membership.role == Membership.Role.OWNER]
     ctx = {
         "memberships": memberships,
+        # The last owner can be neither demoted nor removed, and cannot leave.
+        "last_owner": owners[0] if len(owners) == 1 else None,
         "can_manage": has_permission(request.membership.role, "member.manage"),
         "can_manage_owners": has_permission(request.membership.role, "owner.manage"),
         "roles": Membership.Role.choices,

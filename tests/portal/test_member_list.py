@@ -52,3 +52,26 @@ def test_it_rejects_post(client, owner):
     login(client, owner.user)
 
     assert client.post(URL).status_code == 405
+
+
+def test_it_offers_last_owner_no_exit(client, owner, member):
+    login(client, owner.user)
+
+    response = client.get(URL)
+
+    assert reverse("member_remove", args=[owner.public_id]).encode() not in response.content
+    assert reverse("member_change_role", args=[owner.public_id]).encode() not in response.content
+    assert reverse("member_leave").encode() not in response.content
+    assert b"you cannot leave it" in response.content
+    assert reverse("member_remove", args=[member.public_id]).encode() in response.content
+
+
+def test_it_offers_one_of_two_owners_every_action(client, owner, member):
+    member.role = member.Role.OWNER
+    member.save()
+    login(client, owner.user)
+
+    response = client.get(URL)
+
+    assert reverse("member_remove", args=[owner.public_id]).encode() in response.content
+    assert reverse("member_leave").encode() in response.content
