@@ -179,10 +179,7 @@ def push_missing(report: SweepReport) -> None:
 
 
 def _waiting_job_ids(queue, tenant_key) -> set[str]:
-    # NOTE: FairQueue offers no listing of a tenant's ids, so this reads its Redis list
-    # directly; it must change if FairQueue's key layout does.
-    raw = queue._redis.lrange(queue._jobs_key(tenant_key), 0, -1)
-    return {value.decode() for value in raw}
+    return set(queue.job_ids(tenant_key))
 
 
 def _kick() -> int:

@@ -91,6 +91,10 @@ class FairQueue:
         """Return how many of the tenant's jobs wait."""
         return self._redis.llen(self._jobs_key(tenant_id))
 
+    def job_ids(self, tenant_id: str) -> list[str]:
+        """Return the ids of the tenant's waiting jobs, in the order they will be popped."""
+        return [job.decode() for job in self._redis.lrange(self._jobs_key(tenant_id), 0, -1)]
+
     def tenants(self) -> list[str]:
         """Return the tenants with waiting jobs, in the order they will be served."""
         return [tenant.decode() for tenant in self._redis.lrange(self._rotation_key, 0, -1)]

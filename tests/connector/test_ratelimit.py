@@ -652,6 +652,16 @@ def test_it_keeps_order_within_tenant(queue):
     assert queue.pop() is None
 
 
+def test_it_lists_waiting_job_ids(queue):
+    queue.push("A", "a-1")
+    queue.push("B", "b-1")
+    queue.requeue_front("A", "a-0")
+
+    assert queue.job_ids("A") == ["a-0", "a-1"]
+    assert queue.job_ids("B") == ["b-1"]
+    assert queue.job_ids("C") == []
+
+
 def test_it_shares_pops_fairly(queue):
     backlog = {"t1": 1_000, "t2": 300, "t3": 120, "t4": 100, "t5": 2_000}
     for tenant, count in backlog.items():
