@@ -11,10 +11,15 @@ import math
 from http import HTTPStatus
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 logger = logging.getLogger(__name__)
+
+# Seconds a client should wait after the database was unreachable: an estimate of how long a
+# PostgreSQL restart takes.
+DATABASE_UNAVAILABLE_RETRY_SECONDS = 5
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -191,6 +196,23 @@ def register_handlers(api):
     def handle_validation(request, exc):
         return problem_response(invalid_input(exc.errors))
 
+    def handle_database_unavailable(request, exc):
+        logger.warning(
+            "%s %s not handled, database unavailable: %s",
+            request.method,
+            request.path,
+            " ".join(str(exc).split()),
+        )
+        return problem_response(
+            ApiProblem(
+                503,
+                "service_unavailable",
+                "The portal cannot reach its database right now. Wait for the number of seconds "
+                "in Retry-After, then retry.",
+                retry_after_header(DATABASE_UNAVAILABLE_RETRY_SECONDS),
+            )
+        )
+
     def handle_unexpected(request, exc):
         logger.exception("Unhandled error in %s %s", request.method, request.path)
         return problem_response(ApiProblem(500, "internal_error"))
@@ -200,4 +222,6 @@ def register_handlers(api):
     api.add_exception_handler(HttpError, handle_http_error)
     api.add_exception_handler(Http404, handle_not_found)
     api.add_exception_handler(ValidationError, handle_validation)
+    api.add_exception_handler(OperationalError, handle_database_unavailable)
+    api.add_exception_handler(InterfaceError, handle_database_unavailable)
     api.add_exception_handler(Exception, handle_unexpected)

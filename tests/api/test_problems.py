@@ -4,6 +4,7 @@ import json
 import logging
 
 import pytest
+from django.db import connection as db_connection
 
 from connector.api.problems import max_body_bytes
 from connector.models import Connection
@@ -13,6 +14,7 @@ from tests.api.conftest import bearer
 from tests.api.test_auth import ME, assert_problem
 from tests.config.test_health import PrivateRedis
 from tests.connector.site_factories import make_site
+from tests.jobs.test_create import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -209,6 +211,25 @@ def test_unexpected_error_is_500_problem_without_detail(client, site, caplog):
     assert "on purpose" not in json.dumps(body)
     assert "X-Request-ID" in body["detail"]
     assert any("on purpose" in record.getMessage() or record.exc_info for record in caplog.records)
+
+
+# --- 503 --------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_outage_is_503_with_retry_after(client, site):
+    # A real connection failure: the database settings point at a closed port for one request.
+    saved_port = db_connection.settings_dict["PORT"]
+    db_connection.close()
+    db_connection.settings_dict["PORT"] = str(free_port())
+    try:
+        response = client.get(ME, **bearer(site.raw_key))
+    finally:
+        db_connection.close()
+        db_connection.settings_dict["PORT"] = saved_port
+
+    assert_problem(response, 503, "service_unavailable")
+    assert response["Retry-After"] == "5"
 
 
 # --- 429 --------------------------------------------------------------------------------------
