@@ -370,7 +370,7 @@ CELERY_BEAT_SCHEDULE = {
 # --- Jobs -------------------------------------------------------------------------------------
 
 # docs/jobs.md describes each setting.
-JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 5)
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 8)
 JOB_RETRY_BASE_SECONDS = env_float("JOB_RETRY_BASE_SECONDS", 2)
 JOB_RETRY_CAP_SECONDS = env_float("JOB_RETRY_CAP_SECONDS", 300)
 JOB_MAX_RATE_LIMITED_TRIES = env_int("JOB_MAX_RATE_LIMITED_TRIES", 50)

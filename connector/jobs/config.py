@@ -4,8 +4,12 @@ from django.conf import settings
 
 
 def max_attempts() -> int:
-    """JOB_MAX_ATTEMPTS (default 5): counted tries before a transient failure becomes final."""
-    return int(getattr(settings, "JOB_MAX_ATTEMPTS", 5))
+    """JOB_MAX_ATTEMPTS (default 8): counted tries before a transient failure becomes final.
+
+    With the default backoff the seven waits add up to 127 to 254 seconds, which outlasts a
+    Keap outage of two minutes.
+    """
+    return int(getattr(settings, "JOB_MAX_ATTEMPTS", 8))
 
 
 def retry_base_seconds() -> float:

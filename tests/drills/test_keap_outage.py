@@ -1,11 +1,11 @@
-"""Drill: Keap responds to every API request with 503 for a while, then recovers.
+"""Drill: Keap responds to every API request with 503 for a minute, then recovers.
 
-A one-minute outage is compressed to 20 seconds, and the retry backoff by the same factor of 3:
-JOB_RETRY_BASE_SECONDS is 2/3 instead of 2, with the default JOB_MAX_ATTEMPTS of 5. A job's
-four backoffs then add up to 5 to 10 seconds. Requests arrive throughout the outage. Jobs that
-arrive early use up their attempts before it ends and fail with a reason; jobs from its last
-5 seconds are still retrying when Keap is back, and succeed. The sandbox's 503 is a gateway
-fault that carries nothing out, so a failed job must leave no contact behind.
+The outage is compressed to 20 seconds, and the retry backoff by the same factor of 3:
+JOB_RETRY_BASE_SECONDS is 2/3 instead of 2, with the default JOB_MAX_ATTEMPTS of 8. A job's
+seven backoffs then add up to 42 to 85 seconds (127 to 254 at real speed), longer than the
+outage. Requests arrive throughout the outage, and each of them must succeed once Keap is back,
+with its contact written once. The sandbox's 503 is a gateway fault
+that carries nothing out.
 """
 
 import time
@@ -57,23 +57,14 @@ def test_it_accounts_for_jobs_through_outage(broker, keap, canary_site, drill):
     checks.assert_every_job_finished(rows, accepted, dsn)
     checks.assert_failures_have_reasons(rows)
     by_email = {email: rows[job_id] for email, job_id in accepted.items()}
-    failed = {email for email, row in by_email.items() if row.status == "failed"}
-    succeeded = {email for email, row in by_email.items() if row.status == "succeeded"}
-    assert failed | succeeded == set(accepted)
-    for email in failed:
-        assert by_email[email].error_code == "keap_unavailable"
-        assert by_email[email].attempts == 5
-        assert "after 5 attempts" in by_email[email].error
-    assert set(after.accepted) <= succeeded
-    assert all(by_email[email].outcomes[0] == "retry" for email in during.accepted)
-    assert failed, "no job used up its attempts during the outage"
-    assert succeeded & set(during.accepted), "no job of the outage succeeded after it"
-    print(f"outage drill: {len(failed)} failed, {len(succeeded)} succeeded")
+    failed = {email for email, row in by_email.items() if row.status != "succeeded"}
+    assert failed == set(), "a job gave up during a one-minute outage"
+    for email in during.accepted:
+        assert by_email[email].outcomes[0] == "retry"
+        assert by_email[email].attempts > 1
 
     unavailable = stack.upserts_answered(keap, 503)
     assert unavailable >= DURING
-    checks.assert_each_contact_once(keap, succeeded)
-    in_sandbox = stack.emails_in_sandbox(keap)
-    assert [email for email in failed if email in in_sandbox] == []
+    checks.assert_each_contact_once(keap, set(accepted))
     checks.assert_upserts_not_repeated(keap, rows)
     checks.assert_no_secret_in_logs(drill.log_dir, drill_secrets(canary_site))
