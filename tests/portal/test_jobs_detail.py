@@ -154,8 +154,17 @@ def test_progress_returns_partial(client, owner, connection):
 
     assert response.status_code == 200
     assert response.content.lstrip().startswith(b'<div id="job-progress"')
-    assert b"Processing contact 7 of 200" in response.content
+    assert b"Processed 7 of 200 contacts so far" in response.content
     assert "HX-Refresh" not in response
+
+
+def test_progress_names_a_queued_batch_waiting(client, owner, connection):
+    job = make_batch(connection, status=Job.Status.QUEUED, progress_done=0)
+    signed_in(client, owner)
+
+    response = client.get(reverse("job_progress", args=[job.public_id]), HTTP_HX_REQUEST="true")
+
+    assert b"Waiting to start: 0 of 200 contacts done" in response.content
 
 
 def test_progress_reloads_page_once_finished(client, owner, connection):
