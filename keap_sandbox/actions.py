@@ -182,28 +182,63 @@ def create_tag_category(state: SandboxState, account: Account, body: dict, versi
 def create_company(state: SandboxState, account: Account, body: dict, version: str) -> dict:
     if not isinstance(body, dict):
         raise api_error(version, 400, "Invalid company: send a JSON object.")
-    name = body.get("company_name")
-    if not isinstance(name, str) or not name.strip():
+    if "company_name" not in body:
         raise api_error(version, 400, "Invalid company: company_name is required.")
-    if version == "v1":
-        email = body.get("email_address")
-    else:
-        email = (body.get("email_address") or {}).get("email")
-    phone = body.get("phone_number")
     now = state.now()
-    company = {
-        "id": account.next_id(),
-        "company_name": name.strip(),
-        "email": email,
-        "phone": {k: v for k, v in phone.items() if k in ("number", "extension", "type") and v}
-        if isinstance(phone, dict)
-        else None,
-        "fax": body.get("fax_number") if isinstance(body.get("fax_number"), dict) else None,
-        "address": body.get("address") if isinstance(body.get("address"), dict) else None,
-        "website": body.get("website"),
-        "notes": body.get("notes"),
-        "created_at": now,
-        "updated_at": now,
-    }
+    company = {stored: None for stored in COMPANY_REQUEST_FIELDS.values()}
+    company.update(id=account.next_id(), created_at=now)
+    company.update(_company_fields(body, version))
+    company["updated_at"] = now
     account.companies[company["id"]] = company
     return company
+
+
+def update_company(
+    state: SandboxState, account: Account, company_id: int, body: dict, version: str
+) -> dict:
+    """Change the fields present in `body`; a field sent as null is cleared."""
+    company = account.companies.get(company_id)
+    if company is None:
+        raise api_error(version, 404, f"Company {company_id} not found.")
+    if not isinstance(body, dict):
+        raise api_error(version, 400, "Invalid company: send a JSON object.")
+    company.update(_company_fields(body, version))
+    company["updated_at"] = state.now()
+    return company
+
+
+# Stored field of a company, for each request field that sets it.
+COMPANY_REQUEST_FIELDS = {
+    "company_name": "company_name",
+    "email_address": "email",
+    "phone_number": "phone",
+    "fax_number": "fax",
+    "address": "address",
+    "website": "website",
+    "notes": "notes",
+}
+
+
+def _company_fields(body: dict, version: str) -> dict:
+    """Return the stored company fields that `body` sets, in Keap's v1 or v2 request form."""
+    fields = {}
+    for name, stored in COMPANY_REQUEST_FIELDS.items():
+        if name not in body:
+            continue
+        value = body[name]
+        if name == "company_name":
+            if not isinstance(value, str) or not value.strip():
+                raise api_error(version, 400, "Invalid company: company_name is required.")
+            value = value.strip()
+        elif name == "email_address" and version == "v2":
+            value = value.get("email") if isinstance(value, dict) else None
+        elif name == "phone_number":
+            keys = ("number", "extension", "type")
+            if isinstance(value, dict):
+                value = {k: v for k, v in value.items() if k in keys and v}
+            else:
+                value = None
+        elif name in ("fax_number", "address") and not isinstance(value, dict):
+            value = None
+        fields[stored] = value
+    return fields

@@ -288,6 +288,12 @@ def create_company(call: ApiCall) -> Response:
     return Response.json(model.company_v1(company), status=201)
 
 
+def update_company(call: ApiCall) -> Response:
+    company_id = call.int_param("id")
+    company = actions.update_company(call.state, call.account, company_id, call.body(), "v1")
+    return Response.json(model.company_v1(company))
+
+
 # --- REST hooks --------------------------------------------------------------------------------
 
 
@@ -400,6 +406,7 @@ def register(router: Router, prefix: str = "/crm/rest/v1") -> None:
         ("GET", "/companies", list_companies),
         ("POST", "/companies", create_company),
         ("GET", "/companies/{id}", get_company),
+        ("PATCH", "/companies/{id}", update_company),
         ("GET", "/hooks/event_keys", list_event_keys),
         ("GET", "/hooks", list_hooks),
         ("POST", "/hooks", create_hook),

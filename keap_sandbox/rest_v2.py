@@ -381,6 +381,26 @@ def create_company(call: ApiCall) -> Response:
     return Response.json(model.company_v2(company, list(model.V2_OPTIONAL_COMPANY_FIELDS)), 201)
 
 
+def update_company(call: ApiCall) -> Response:
+    """`PATCH`: with `update_mask`, only the named fields change, and a named field missing from
+    the body is cleared."""
+    body = call.body()
+    mask = call.request.list_arg("update_mask")
+    if mask and isinstance(body, dict):
+        body = {name: body.get(name) for name in mask if name in actions.COMPANY_REQUEST_FIELDS}
+    company_id = call.int_param("company_id")
+    company = actions.update_company(call.state, call.account, company_id, body, "v2")
+    return Response.json(model.company_v2(company, list(model.V2_OPTIONAL_COMPANY_FIELDS)))
+
+
+def get_tag_category(call: ApiCall) -> Response:
+    category_id = call.int_param("tag_category_id")
+    category = call.account.tag_categories.get(category_id)
+    if category is None:
+        raise _error(404, f"Tag category {category_id} not found.", "tag category")
+    return Response.json(model.category_v2(category))
+
+
 def register(router: Router, prefix: str = "/crm/rest/v2") -> None:
     routes = [
         ("GET", "/contacts", list_contacts),
@@ -394,6 +414,7 @@ def register(router: Router, prefix: str = "/crm/rest/v2") -> None:
         ("POST", "/tags", create_tag),
         ("GET", "/tags/categories", list_tag_categories),
         ("POST", "/tags/categories", create_tag_category),
+        ("GET", "/tags/categories/{tag_category_id}", get_tag_category),
         ("GET", "/tags/{tag_id}", get_tag),
         ("GET", "/tags/{tag_id}/contacts", list_tagged_contacts),
         ("POST", "/tags/{tag_id}/contacts:applyTags", apply_tag),
@@ -403,6 +424,7 @@ def register(router: Router, prefix: str = "/crm/rest/v2") -> None:
         ("GET", "/companies", list_companies),
         ("POST", "/companies", create_company),
         ("GET", "/companies/{company_id}", get_company),
+        ("PATCH", "/companies/{company_id}", update_company),
     ]
     for method, path, handler in routes:
         router.add(method, prefix + path, handler)

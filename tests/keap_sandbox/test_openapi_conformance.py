@@ -47,6 +47,7 @@ def exercise_v1(client: RecordingClient, receiver) -> None:
     company = call("POST", "/v1/companies", 201, json={"company_name": "Øresund ApS"}).json()
     call("GET", f"/v1/companies/{company['id']}", 200)
     call("GET", "/v1/companies", 200, params={"company_name": "Øresund ApS"})
+    call("PATCH", f"/v1/companies/{company['id']}", 200, json={"notes": "Kunde siden 2019"})
 
     contact = call(
         "POST",
@@ -140,6 +141,7 @@ def exercise_v2(client: RecordingClient) -> None:
 
     category = call("POST", "/v2/tags/categories", 201, json={"name": "Лояльность"}).json()
     call("GET", "/v2/tags/categories", 200, params={"filter": "name==Лояльность"})
+    call("GET", f"/v2/tags/categories/{category['id']}", 200)
     tag = call(
         "POST", "/v2/tags", 201, json={"name": "黄金会员", "category": {"id": category["id"]}}
     ).json()
@@ -150,6 +152,13 @@ def exercise_v2(client: RecordingClient) -> None:
     company = call("POST", "/v2/companies", 201, json={"company_name": "Ελληνικά Έπιπλα ΑΕ"}).json()
     call("GET", f"/v2/companies/{company['id']}", 200, params={"fields": "address,notes"})
     call("GET", "/v2/companies", 200, params={"filter": "name==Ελλη*"})
+    call(
+        "PATCH",
+        f"/v2/companies/{company['id']}",
+        200,
+        params={"update_mask": "website"},
+        json={"website": "https://epipla.example", "notes": "ignored: not in update_mask"},
+    )
 
     contact = call(
         "POST",
@@ -200,6 +209,9 @@ def exercise_v2(client: RecordingClient) -> None:
     call("GET", "/v2/contacts/999999", 404)
     call("GET", "/v2/tags/999999", 404)
     call("GET", "/v2/companies/999999", 404)
+    call("PATCH", "/v2/companies/999999", 404, json={"notes": "none"})
+    call("PATCH", f"/v2/companies/{company['id']}", 400, json={"company_name": " "})
+    call("GET", "/v2/tags/categories/999999", 404)
     call("POST", "/v2/contacts", 400, json={"given_name": "No channel"})
     call("GET", "/v2/contacts", 400, params={"filter": "shoe_size==44"})
     call("GET", "/v2/contacts", 400, params={"page_token": "not-a-token"})
