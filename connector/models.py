@@ -113,6 +113,13 @@ class Connection(TenantOwnedModel):
     def display_name(self):
         return self.keap_account_name or self.keap_tenant_id or "Keap account (checking)"
 
+    @property
+    def label(self):
+        """Return the account's name and connection method, so that pages distinguish two
+        connections of one Keap account (one by key, one by OAuth)."""
+        short = {"pat": "PAT", "sak": "SAK", "oauth": "OAuth"}[self.method]
+        return f"{self.display_name} ({short})"
+
 
 class Credential(TenantOwnedModel):
     """The secret material of a connection, only ever stored as Tink AEAD ciphertext.

@@ -135,9 +135,9 @@ def _after_verification(request, credential, result):
             "page in a minute.",
         )
     elif result["outcome"] == "reconnected":
-        messages.success(request, f"Reconnected {connection.display_name}.")
+        messages.success(request, f"Reconnected {connection.label}.")
     else:
-        messages.success(request, f"Connected Keap account {connection.display_name}.")
+        messages.success(request, f"Connected Keap account {connection.label}.")
     return redirect(connection) if connection else redirect("connection_list")
 
 
@@ -255,9 +255,9 @@ def _revoke(request, connection):
     if changed:
         messages.success(
             request,
-            f"Revoked {connection.display_name}. Its stored credential is destroyed and no "
+            f"Revoked {connection.label}. Its stored credential is destroyed and no "
             "more Keap calls are made through it.",
         )
     else:
-        messages.info(request, f"{connection.display_name} was already revoked.")
+        messages.info(request, f"{connection.label} was already revoked.")
     return redirect("connection_list")

@@ -178,7 +178,7 @@ def import_start(request, upload_id):
     skipped = len(rows) - len(batch)
     messages.success(
         request,
-        f"Importing {len(batch)} contacts into {connection.display_name}."
+        f"Importing {len(batch)} contacts into {connection.label}."
         + (f" Skipped {skipped} without a valid email address." if skipped else ""),
     )
     return redirect("job_detail", job_id=job.public_id)

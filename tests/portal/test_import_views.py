@@ -229,7 +229,7 @@ def test_start_reports_skipped_rows(client, member, connection):
         reverse("import_start", args=[upload_id]), guessed_mapping(), follow=True
     )
 
-    assert b"Importing 2 contacts into Sandbox account." in response.content
+    assert b"Importing 2 contacts into Sandbox account (PAT)." in response.content
     assert b"Skipped 1 without a valid email address." in response.content
 
 
