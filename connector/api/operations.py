@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema
+from pydantic import ConfigDict
 
 from connector.api import Problem
 from connector.api.auth import check_site_rate_limit, require_scopes
@@ -41,13 +42,20 @@ MAX_CUSTOM_FIELDS = 100
 MAX_CONTACT_IDS = 1000
 
 
-class PhoneIn(Schema):
+class StrictIn(Schema):
+    """A request body that rejects unknown fields, so a misspelt field name is a 422 naming it
+    instead of data that is silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PhoneIn(StrictIn):
     number: str = Field(min_length=1, max_length=40)
     extension: str | None = Field(None, max_length=20)
     type: Literal["Work", "Home", "Mobile", "Other"] | None = None
 
 
-class AddressIn(Schema):
+class AddressIn(StrictIn):
     line1: str | None = Field(None, max_length=200)
     line2: str | None = Field(None, max_length=200)
     locality: str | None = Field(None, max_length=100, description="City.")
@@ -58,12 +66,12 @@ class AddressIn(Schema):
     )
 
 
-class CustomFieldIn(Schema):
+class CustomFieldIn(StrictIn):
     id: int = Field(gt=0, description="The custom field's id, from GET /api/v1/custom-fields.")
     content: str | int | float | bool | None = None
 
 
-class ContactIn(Schema):
+class ContactIn(StrictIn):
     email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
     given_name: str | None = Field(None, max_length=100)
     family_name: str | None = Field(None, max_length=100)
@@ -80,15 +88,15 @@ class ContactIn(Schema):
     )
 
 
-class BatchIn(Schema):
+class BatchIn(StrictIn):
     contacts: list[ContactIn] = Field(min_length=1, max_length=1000)
 
 
-class ContactIdsIn(Schema):
+class ContactIdsIn(StrictIn):
     contact_ids: list[int] = Field(min_length=1, max_length=MAX_CONTACT_IDS)
 
 
-class RequestIn(Schema):
+class RequestIn(StrictIn):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
     path: str = Field(
         max_length=512, description="Below Keap's REST base, such as /v2/contacts/123."
@@ -274,7 +282,8 @@ def create_request(request, payload: RequestIn, response: HttpResponse):
         raise ApiProblem(
             403,
             "operation_not_allowed",
-            f"No scope allows {payload.method} {payload.path}. docs/scopes.md lists the Keap "
+            f"No scope allows {payload.method} {payload.path}, so the portal forwards it for no "
+            "site. The scope catalogue (docs/scopes.md in the portal's source) lists the Keap "
             "operations each scope allows.",
         )
     if not matched.scopes & set(request.site.scopes):

@@ -164,9 +164,11 @@ def invalid_input(errors) -> ApiProblem:
 
 def _describe_error(error):
     # ninja's `loc` starts with the parameter source (body, query, path), then the field path.
+    # For the body, the next part is the view's parameter name, which clients never send.
     location = [str(part) for part in error.get("loc", ())]
     source = location[0] if location else ""
-    field_path = location[1:] if len(location) > 1 else location
+    first_field = 2 if source == "body" else 1
+    field_path = location[first_field:] if len(location) > first_field else []
     return {
         "field": ".".join(field_path) or "body",
         "in": source,
@@ -188,6 +190,11 @@ def register_handlers(api):
     def handle_http_error(request, exc):
         code = HTTP_ERROR_CODES.get(exc.status_code, "error")
         detail = f"{str(exc).rstrip('.')}. Correct the request and retry."
+        if str(exc).startswith("Cannot parse request body"):
+            detail = (
+                "The request body is not valid JSON. Send a JSON object with the header "
+                "Content-Type: application/json."
+            )
         return problem_response(ApiProblem(exc.status_code, code, detail))
 
     def handle_not_found(request, exc):

@@ -5,8 +5,9 @@ import json
 # User-facing text for each ConnectorError code: what happened, then what to do.
 error_messages = {
     "invalid_key_format": (
-        "That is not a Keap personal access token or service account key. Keys start with "
-        "KeapAK-; copy the whole key from Keap's API Settings page."
+        "That is not a complete Keap personal access token or service account key. Keys are "
+        "KeapAK- followed by about 50 letters and digits; copy the whole key from Keap's API "
+        "Settings page."
     ),
     "invalid_credential": (
         "Keap rejected the key or token. It may be wrong, deleted or revoked; create a new one "

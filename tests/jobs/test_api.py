@@ -130,6 +130,15 @@ def test_it_rejects_invalid_contacts(client, site, data):
     assert Job.objects.count() == 0
 
 
+def test_it_names_a_misspelt_field(client, site):
+    response = post(client, site, "/contacts:upsert", {"email": "a@example.com", "first_name": "A"})
+
+    assert response.status_code == 422
+    assert [error["field"] for error in response.json()["errors"]] == ["first_name"]
+    assert "first_name" in response.json()["detail"]
+    assert Job.objects.count() == 0
+
+
 def test_it_answers_409_for_a_connection_needing_reauth(client, site, pat_connection):
     Connection.objects.filter(pk=pat_connection.pk).update(status=Connection.Status.NEEDS_REAUTH)
 
