@@ -13,7 +13,8 @@ class Actor:
 
     @classmethod
     def for_user(cls, user):
-        return cls(AuditEvent.ActorType.USER, str(user.pk), user.get_username())
+        # The email, as the login events show it; a user without one keeps the username.
+        return cls(AuditEvent.ActorType.USER, str(user.pk), user.email or user.get_username())
 
     def audit_fields(self):
         """Return the actor keyword arguments of `tenants.audit.record_event`."""

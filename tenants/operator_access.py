@@ -31,7 +31,7 @@ def record_operator_access(request, tenant, *, via, view, target_type="", target
         ACTION,
         actor_type=AuditEvent.ActorType.OPERATOR,
         actor_id=str(user.pk),
-        actor_label=user.get_username(),
+        actor_label=user.email or user.get_username(),
         target_type=target_type,
         target_id=str(target_id),
         details={"via": via, "view": view, **extra},

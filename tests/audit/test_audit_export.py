@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from connector.actor import Actor
 from tenants import audit_queries
 from tenants.models import AuditEvent
 from tests.audit.conftest import (
@@ -263,3 +264,13 @@ def test_it_ends_exactly_at_a_chunk_boundary(client, owner, monkeypatch):
     rows = read_jsonl(client.get(JSONL_URL))
 
     assert [row["sequence"] for row in rows] == list(range(14, 0, -1))
+
+
+@pytest.mark.django_db
+def test_actor_label_is_the_email(owner):
+    owner.user.username = "owner-handle"
+    owner.user.save()
+
+    actor = Actor.for_user(owner.user)
+
+    assert actor.label == owner.user.email
