@@ -91,6 +91,15 @@ def load(results_dir):
     return documents
 
 
+def load_labelled(results_dir, name):
+    """Return [(label, document)] of the scenario's runs written with `--label`, by label."""
+    runs = []
+    for path in sorted(Path(results_dir).glob(f"{name}-*.json")):
+        label = path.stem.removeprefix(f"{name}-")
+        runs.append((label, json.loads(path.read_text())))
+    return runs
+
+
 def figures(name, result):
     """Return [(figure, value)] rows for one scenario's result."""
     rows = []
@@ -229,6 +238,23 @@ def table(documents):
     return "\n".join(lines)
 
 
+def _run_section(name, document):
+    options = ", ".join(
+        f"`--{key.replace('_', '-')} {value}`" for key, value in sizes(name, document)
+    )
+    lines = [
+        f"Command: `{document['command']}` ({document['measured_at']}, "
+        f"{document['duration_seconds']} s)" + (f", with the sizes {options}." if options else "."),
+        "",
+        "| Figure | Value |",
+        "|---|---|",
+    ]
+    for figure, value in figures(name, document["result"]):
+        lines.append(f"| {figure} | {value} |")
+    lines.append("")
+    return lines
+
+
 def write_page(results_dir):
     """Write docs/benchmarks.md from the result files in `results_dir`; return its path."""
     documents = load(results_dir)
@@ -246,8 +272,13 @@ def write_page(results_dir):
         "```sh",
         "make bench                                  # every scenario at its default size",
         ".venv/bin/python bench/run.py overhead --calls 200   # one scenario, another size",
+        ".venv/bin/python bench/run.py memory --memory-jobs 20000 --label full  # kept apart",
         ".venv/bin/python bench/run.py --help        # every size option",
         "```",
+        "",
+        "A run with `--label NAME` writes `bench/results/<scenario>-NAME.json` and leaves the "
+        "default result in place; this page shows it under the default one, and its targets "
+        "in the table with the label.",
         "",
         "`bench/run.py` needs PostgreSQL and Redis on 127.0.0.1 (the test servers). It "
         "creates the database `portal_bench_jobs` and a migrated template beside it, copies "
@@ -256,8 +287,8 @@ def write_page(results_dir):
         "which are deleted at the end. It starts, for each scenario, the Keap sandbox "
         "(`manage.py run_keap_sandbox`), gunicorn serving the portal (one process, 8 "
         "threads) and Celery workers, all with `PORTAL_MODE=test` settings "
-        "(`bench/settings.py`) and logging to `var/bench-logs/`. The default sizes take "
-        "about ten minutes on the machine below.",
+        "(`bench/settings.py`) and logging to `var/bench-logs/`. The default sizes took 7 "
+        "minutes on the machine below (`time make bench`).",
         "",
     ]
     if documents:
@@ -285,38 +316,26 @@ def write_page(results_dir):
             "|---|---|---|---|",
         ]
         for name in ORDER:
-            if name not in documents:
-                continue
-            for target in documents[name]["result"]["targets"]:
-                verdict = "yes" if target["met"] else "**no**"
-                lines.append(
-                    f"| {target['name']} | {target['value']} | {target['target']} | {verdict} |"
-                )
+            runs = [("", documents[name])] if name in documents else []
+            for label, document in [*runs, *load_labelled(results_dir, name)]:
+                suffix = f" (`--label {label}`)" if label else ""
+                for target in document["result"].get("targets", []):
+                    verdict = "yes" if target["met"] else "**no**"
+                    lines.append(
+                        f"| {target['name']}{suffix} | {target['value']} | {target['target']} "
+                        f"| {verdict} |"
+                    )
         lines.append("")
 
     for name in ORDER:
         if name not in documents:
             lines += [f"## {name.capitalize()}", "", "Not measured yet.", ""]
             continue
-        document = documents[name]
-        lines += [
-            f"## {name.capitalize()}",
-            "",
-            METHODS[name],
-            "",
-            f"Command: `{document['command']}` ({document['measured_at']}, "
-            f"{document['duration_seconds']} s), with the sizes "
-            + ", ".join(
-                f"`--{key.replace('_', '-')} {value}`" for key, value in sizes(name, document)
-            )
-            + ".",
-            "",
-            "| Figure | Value |",
-            "|---|---|",
-        ]
-        for figure, value in figures(name, document["result"]):
-            lines.append(f"| {figure} | {value} |")
-        lines.append("")
+        lines += [f"## {name.capitalize()}", "", METHODS[name], ""]
+        lines += _run_section(name, documents[name])
+        for label, document in load_labelled(results_dir, name):
+            lines += [f"### Run `--label {label}`", ""]
+            lines += _run_section(name, document)
 
     if NOTES.exists():
         lines += ["## Reading the figures", "", NOTES.read_text().strip(), ""]

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shlex
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from bench import calls, harness, limits, report, sweeps  # noqa: E402
 
 RESULTS_DIR = BASE_DIR / "bench" / "results"
 # Options that name servers, not sizes; the rest are recorded with each result.
-SERVER_OPTIONS = ("database_url", "cache_url", "broker_url")
+SERVER_OPTIONS = ("database_url", "cache_url", "broker_url", "label")
 SCENARIOS = ["overhead", "throughput", "quota", "fairness", "refresh", "audit", "memory"]
 
 
@@ -51,6 +52,12 @@ def parse_args(argv):
     )
     parser.add_argument(
         "--broker-url", default="redis://127.0.0.1:6379/15", help="Celery broker URL."
+    )
+    parser.add_argument(
+        "--label",
+        default="",
+        help="Write bench/results/<scenario>-<label>.json instead of <scenario>.json, for a run "
+        "at other sizes that the summary page shows beside the default one.",
     )
     sizes = parser.add_argument_group("sizes")
     sizes.add_argument("--calls", type=int, default=1000, help="Overhead: pairs at 0 ms.")
@@ -85,6 +92,8 @@ def parse_args(argv):
     unknown = [name for name in args.scenarios if name not in SCENARIOS]
     if unknown:
         parser.error(f"invalid scenario {unknown[0]!r}: use one of {', '.join(SCENARIOS)}")
+    if args.label and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", args.label):
+        parser.error(f"invalid --label {args.label!r}: use lower-case letters, digits and hyphens")
     args.scenarios = args.scenarios or SCENARIOS
     return args
 
@@ -163,7 +172,9 @@ def main(argv=None):
                 "machine": about,
                 "result": result,
             }
-            path = RESULTS_DIR / f"{name}.json"
+            if args.label:
+                documents[name]["label"] = args.label
+            path = RESULTS_DIR / (f"{name}-{args.label}.json" if args.label else f"{name}.json")
             path.write_text(json.dumps(documents[name], indent=2, default=str) + "\n")
             print(f"wrote {path.relative_to(BASE_DIR)} ({documents[name]['duration_seconds']} s)")
     finally:
