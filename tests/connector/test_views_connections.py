@@ -144,7 +144,7 @@ def test_add_key_rejects_a_malformed_key(client, owner):
     )
 
     assert response.status_code == 400
-    assert b"That is not a Keap personal access token" in response.content
+    assert b"That is not a complete Keap personal access token" in response.content
     assert b"KeapAK-oops" not in response.content
     assert not Connection.objects.filter(tenant=owner.tenant).exists()
 
