@@ -214,9 +214,9 @@ def upsert_through_api(client, site, email):
 # --- Keap's quota ----------------------------------------------------------------------------
 
 # The sandbox and the limiter run at Keap's real key quota (10 a second, 240 a minute), so
-# 2,000 requests take about 8.5 minutes. With time running 5 times faster, a limiter setting
-# passed that got 9 answers 429 at the real quota, so scaled time cannot stand in for it here. A
-# higher factor still gives a quick check while working on the limiter.
+# 2,000 requests take about 8.5 minutes. A limiter setting that got 9 responses with status 429
+# at the real quota got none with time running 5 times faster, so scaled time cannot stand in
+# for it here. A higher factor still gives a quick check while working on the limiter.
 QUOTA_TIME_FACTOR = 1
 KEY_PER_SECOND = 10
 KEY_PER_MINUTE = 240
