@@ -39,8 +39,8 @@ def unwrap(row: TenantKeyset, tenant) -> tink.KeysetHandle:
 
     Unwrapped keysets are kept per process, so each Keap call does not decrypt and parse the
     keyset again. The cache key is the master keyset, the tenant and the wrapped text itself,
-    so a rotation or rewrap (which changes the text) is never served from the cache, and a
-    deleted keyset is not either, because callers read the row first.
+    so a rotation or rewrap, which changes the text, is never served from the cache. A deleted
+    keyset is not served either, because callers read the row first.
     """
     cache_key = (master.master_keyset_json(), str(tenant.public_id), row.encrypted_keyset)
     handle = _unwrapped.get(cache_key)

@@ -34,9 +34,9 @@ def assert_each_contact_once(keap, emails):
 
 
 def assert_upserts_not_repeated(keap, rows):
-    """Keap answered an upsert with 200 once per succeeded job, plus at most once per attempt
-    that a worker lost or that ended in a timeout: only those can have reached Keap without
-    the job recording the answer."""
+    """Check that Keap returned 200 to an upsert once per succeeded job, plus at most once per
+    attempt that a worker lost or that timed out. Only those attempts can have reached Keap
+    without the job recording the response."""
     answered = stack.upserts_answered(keap, 200)
     succeeded = sum(1 for row in rows.values() if row.status == "succeeded")
     outcomes = collections.Counter(outcome for row in rows.values() for outcome in row.outcomes)

@@ -361,7 +361,7 @@ def emails_in_sandbox(keap, app_name="ab123"):
 
 
 def upserts_answered(keap, status=200):
-    """Return how many `PUT /v1/contacts` requests the sandbox answered with `status`."""
+    """Return how many `PUT /v1/contacts` requests the sandbox responded to with `status`."""
     return sum(
         1
         for entry in keap.control.request_log(path_prefix="/crm/rest/v1/contacts")

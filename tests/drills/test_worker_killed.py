@@ -34,7 +34,7 @@ def wait_for_held_job(timeout=20):
 
 
 def test_it_finishes_jobs_after_worker_killed(broker, keap, canary_pat, canary_site, drill):
-    # The sandbox holds the first upsert for 3 seconds and then carries it out, as Keap may
+    # The sandbox delays the first upsert by 3 seconds and then carries it out, as Keap may
     # after the caller is gone.
     keap.control.add_fault("latency", seconds=3, times=1, path_prefix="/crm/rest/v1/contacts")
     env = drill_environment(keap, broker.url, KEAP_READ_TIMEOUT_SECONDS=10)
